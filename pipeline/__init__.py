@@ -1,0 +1,1 @@
+"""Figures for explanatory neural-network posts."""

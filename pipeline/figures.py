@@ -1,0 +1,116 @@
+"""From a figure spec and a recording to the renderer's arrays: what each kind draws.
+
+``draw(spec, recording, file_index, dpi)`` returns a matplotlib Figure (PNG kinds) or a list of
+RGB frames (animation). It reads only the recording, never trains and never writes files.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import dataset as datasets
+from . import render
+from .record import Recording, Snapshot
+from .scene import MATRICES, FigureSpec, Range
+
+
+def snapshots_of(spec: FigureSpec, recording: Recording) -> list[Snapshot]:
+    return [recording.snapshot(epoch) for epoch in spec.epochs]
+
+
+def caption(template: str | None, snapshot: Snapshot, config: dict) -> str | None:
+    if template is None:
+        return None
+    return template.format(epoch=snapshot.epoch, loss=snapshot.loss, correct=snapshot.correct,
+                           total=snapshot.total, run=config["name"], lr=config["lr"],
+                           momentum=config["momentum"])
+
+
+def style_of(spec: FigureSpec, caption_text: str | None = None) -> render.Style:
+    return render.Style(
+        cmap=spec.cmap, titles=spec.titles, xlabels=spec.xlabels, ylabels=spec.ylabels,
+        caption=caption_text, size=spec.size, font_size=spec.font_size,
+        value_size=spec.value_size, decimals=spec.decimals, colorbar=spec.colorbar,
+        ticks=spec.ticks, layout=spec.layout,
+    )
+
+
+def resolve_range(value: Range, arrays: list[np.ndarray]) -> render.Range:
+    """'auto' → None (each image scales itself); 'shared' → one range over all drawn arrays."""
+    if value == "auto":
+        return None
+    if value == "shared":
+        low = float(min(a.min() for a in arrays))
+        high = float(max(a.max() for a in arrays))
+        return (low, high) if high > low else (low - 0.5, high + 0.5)
+    return value
+
+
+def trinity_ranges(spec: FigureSpec, snapshots: list[Snapshot]) -> tuple[render.Range, ...]:
+    return tuple(resolve_range(spec.range_of(m), [s.matrix(m) for s in snapshots]) for m in MATRICES)
+
+
+def image_shape(recording: Recording) -> tuple[int, int]:
+    images, _ = datasets.load(recording.config["dataset"])
+    return images.shape[1], images.shape[2]
+
+
+def draw(spec: FigureSpec, recording: Recording, file_index: int = 0, dpi: int = 100):
+    """The figure (or animation frames) for ``spec.files[file_index]``."""
+    if spec.kind in ("stack", "animation"):
+        snapshots = snapshots_of(spec, recording)
+    else:
+        snapshots = [recording.snapshot(spec.epochs[file_index])]
+    return _DRAWERS[spec.kind](spec, recording, snapshots, dpi)
+
+
+def _grid(spec, recording, snapshots, dpi):
+    source = snapshots[0].matrix(spec.source)
+    glyphs = source.reshape(len(source), *image_shape(recording))
+    return render.glyph_grid(glyphs, spec.rows, spec.cols, style_of(spec),
+                             resolve_range(spec.range_of(spec.source), [source]))
+
+
+def _strips(spec, recording, snapshots, dpi):
+    source = snapshots[0].matrix(spec.source)
+    labels = spec.labels or tuple(str(label) for label in recording.targets)
+    return render.strips(source, labels, style_of(spec),
+                         resolve_range(spec.range_of(spec.source), [source]))
+
+
+def _matrix(spec, recording, snapshots, dpi):
+    snapshot = snapshots[0]
+    source = snapshot.matrix(spec.source)
+    style = style_of(spec, caption(spec.caption, snapshot, recording.config))
+    return render.matrix(source, style, resolve_range(spec.range_of(spec.source), [source]))
+
+
+def _panels(snapshot: Snapshot):
+    return snapshot.data, snapshot.weights, snapshot.outputs
+
+
+def _trinity(spec, recording, snapshots, dpi):
+    snapshot = snapshots[0]
+    style = style_of(spec, caption(spec.caption, snapshot, recording.config))
+    return render.trinity(*_panels(snapshot), style, trinity_ranges(spec, snapshots))
+
+
+def _values(spec, recording, snapshots, dpi):
+    snapshot = snapshots[0]
+    style = style_of(spec, caption(spec.caption, snapshot, recording.config))
+    return render.values(*_panels(snapshot), style, trinity_ranges(spec, snapshots))
+
+
+def _stack(spec, recording, snapshots, dpi):
+    labels = [caption(spec.row_label, s, recording.config) for s in snapshots]
+    return render.stack([_panels(s) for s in snapshots], labels, style_of(spec),
+                        trinity_ranges(spec, snapshots))
+
+
+def _animation(spec, recording, snapshots, dpi):
+    captions = [caption(spec.caption, s, recording.config) for s in snapshots]
+    return render.animation_frames([_panels(s) for s in snapshots], captions, style_of(spec),
+                                   trinity_ranges(spec, snapshots), dpi=dpi)
+
+
+_DRAWERS = {"grid": _grid, "strips": _strips, "matrix": _matrix, "trinity": _trinity,
+            "values": _values, "stack": _stack, "animation": _animation}
