@@ -211,15 +211,18 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise SceneError(str(path), "", f"malformed TOML: {_toml_message(error)}") from None
+        raise SceneError(str(path), "", f"malformed TOML: {_toml_message(error, text)}") from None
 
 
-def _toml_message(error: tomllib.TOMLDecodeError) -> str:
+def _toml_message(error: tomllib.TOMLDecodeError, text: str) -> str:
+    """tomllib's message, with the line first: 'line 3, column 9: Invalid value'."""
     message = str(error)
     match = re.search(r"\(at line (\d+), column (\d+)\)", message)
     if match:
-        reason = message[: match.start()].strip()
-        return f"line {match.group(1)}, column {match.group(2)}: {reason}"
+        return f"line {match.group(1)}, column {match.group(2)}: {message[: match.start()].strip()}"
+    match = re.search(r"\(at end of document\)", message)
+    if match:
+        return f"line {len(text.splitlines()) or 1}, at the end of the file: {message[: match.start()].strip()}"
     return message
 
 

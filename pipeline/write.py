@@ -75,8 +75,10 @@ def gif_bytes(frames: Sequence[np.ndarray], frame_ms: int) -> bytes:
     palette = _shared_palette(images)
     indexed = [image.quantize(palette=palette, dither=Image.Dither.NONE) for image in images]
     buffer = io.BytesIO()
+    # Passing the palette makes Pillow write it once, globally, and no per-frame tables.
     indexed[0].save(buffer, format="GIF", save_all=True, append_images=indexed[1:],
-                    duration=frame_ms, loop=0, optimize=False, disposal=1)
+                    palette=bytes(palette.getpalette()), duration=frame_ms, loop=0,
+                    optimize=False, disposal=1)
     return buffer.getvalue()
 
 
