@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: figures test clean venv
+.PHONY: figures test bench clean distclean venv
 
 figures: $(STAMP)
 	$(BIN)/nnfig render
@@ -12,10 +12,13 @@ figures: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+bench: $(STAMP)
+	$(BIN)/python bench/bench.py
+
 venv: $(STAMP)
 
 # The lock files pin every library that trains or draws; torch==2.13.0 is the CPU build on this disk.
-$(STAMP): requirements.lock requirements-test.lock pyproject.toml
+$(STAMP): requirements.lock requirements-test.lock pyproject.toml setup.py pipeline/_fastsgd.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock -r requirements-test.lock
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .

@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from . import build
+from .cache import Store
+from .record import trainer_for
 from .scene import SceneError
 
 EPILOG = """\b
@@ -16,6 +18,8 @@ Examples:
   nnfig render scenes/vanangamudimnist.toml one scene
   nnfig render --set runs.B.lr=0.5 --out /tmp/try
   nnfig render --set 'figures[3].cmap=magma' -q
+  nnfig render --dry-run --set runs.anim.lr=0.5   what would be redone, and why
+  nnfig render --force -j 1                 redo everything, in one process
   nnfig list                                scenes, runs, figures and their files
 """
 
@@ -100,18 +104,29 @@ _set_option = click.option(
 @click.option("--cache", "cache", default=str(build.DEFAULT_CACHE), show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Where recordings are kept.")
 @_set_option
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
+              help="Processes that draw in parallel  [default: the number of cores]")
+@click.option("--dry-run", is_flag=True, help="Only list what is stale and why; change nothing.")
+@click.option("--force", is_flag=True, help="Ignore the cache: retrain every run, redraw every file.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-def render(scenes: tuple[str, ...], out: Path, cache: Path, overrides: tuple[str, ...], quiet: bool) -> None:
-    """Train what is needed and write every figure of SCENES (default: scenes/*.toml)."""
+def render(scenes: tuple[str, ...], out: Path, cache: Path, overrides: tuple[str, ...],
+           jobs: int | None, dry_run: bool, force: bool, quiet: bool) -> None:
+    """Train and draw what is stale, and write every file of SCENES (default: scenes/*.toml)."""
     reporter = TerminalReporter(quiet)
     try:
         loaded = build.load_scenes(build.find_scenes(scenes), overrides)
     except SceneError as error:
         _fail(error)
+    if dry_run:
+        plan = build.make_plan(loaded, out, Store(cache), force)
+        for line in build.explain(plan):
+            click.echo(line)
+        return
     started = time.perf_counter()
-    result = build.render_scenes(loaded, out, cache, reporter)
-    reporter.info(f"done in {time.perf_counter() - started:.1f} s: {len(result.written)} files written, "
-                  f"{len(result.trained)} runs trained, {len(result.reused)} reused from {cache}")
+    result = build.render_scenes(loaded, out, cache, reporter, jobs=jobs, force=force)
+    trained = ", ".join(result.trained) or "none"
+    reporter.info(f"done in {time.perf_counter() - started:.1f} s: {result.drawn} files drawn, "
+                  f"{result.copied} copied from the cache, {result.fresh} up to date; runs trained: {trained}")
 
 
 @main.command(name="list", epilog=EPILOG)
@@ -131,7 +146,7 @@ def list_(scenes: tuple[str, ...], out: Path, overrides: tuple[str, ...]) -> Non
         for run in scene.runs.values():
             start = f", from {run.start}" if run.start else f", seed {run.seed}"
             click.echo(f"    {run.name}: {run.epochs} epochs, lr {run.lr:g}, momentum {run.momentum:g}"
-                       f"{start}; {len(run.snapshots)} snapshots; trainer torch")
+                       f"{start}; {len(run.snapshots)} snapshots; trainer {trainer_for(run)}")
         click.echo("  figures:")
         for figure in scene.figures:
             epochs = ", ".join(map(str, figure.epochs)) if len(figure.epochs) <= 6 else \
@@ -140,6 +155,117 @@ def list_(scenes: tuple[str, ...], out: Path, overrides: tuple[str, ...]) -> Non
                 f"{figure.files[0]} … {figure.files[-1]} ({len(figure.files)} files)"
             click.echo(f"    [{figure.index}] {figure.kind} of run {figure.run} at epoch {epochs}: {files}")
         click.echo(f"  numbers: " + ", ".join(f"numbers_{name}.txt/.json" for name in scene.runs))
+
+
+DEFAULT_GOLDEN = Path("tests/golden")
+DEFAULT_REPORT = Path("tests/failures")
+
+
+def _render_to_temporary(scenes: tuple[str, ...], cache: Path, quiet: bool):
+    """Render the scenes (through the cache) into a temporary folder; yields (scenes, folder)."""
+    import contextlib
+    import tempfile
+
+    @contextlib.contextmanager
+    def rendered():
+        try:
+            loaded = build.load_scenes(build.find_scenes(scenes))
+        except SceneError as error:
+            _fail(error)
+        with tempfile.TemporaryDirectory(prefix="nnfig-golden-") as folder:
+            build.render_scenes(loaded, Path(folder), cache, TerminalReporter(quiet))
+            yield loaded, Path(folder)
+
+    return rendered()
+
+
+@main.group()
+def golden() -> None:
+    """Golden images: compare the scenes' files with references, or accept new references.
+
+    Goldens live in tests/golden/<scene output folder>/, with ENVIRONMENT.json (the versions
+    that drew them). Only `golden accept` writes them, and never when CI is set.
+    """
+
+
+_golden_options = [
+    click.option("--scene", "scenes", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+                 help="Scene files (repeatable; default: scenes/*.toml)."),
+    click.option("--golden", "golden_dir", default=str(DEFAULT_GOLDEN), show_default=True,
+                 type=click.Path(file_okay=False, path_type=Path)),
+    click.option("--cache", "cache", default=str(build.DEFAULT_CACHE), show_default=True,
+                 type=click.Path(file_okay=False, path_type=Path)),
+    click.option("-q", "--quiet", is_flag=True, help="Print nothing but the result."),
+]
+
+
+def _with_golden_options(command):
+    for option in reversed(_golden_options):
+        command = option(command)
+    return command
+
+
+@golden.command()
+@click.argument("names", nargs=-1)
+@click.option("--missing", is_flag=True, help="Accept only files that have no golden yet.")
+@click.option("--prune", is_flag=True, help="Also remove goldens that no scene produces any more.")
+@_with_golden_options
+def accept(names: tuple[str, ...], missing: bool, prune: bool, scenes: tuple[str, ...],
+           golden_dir: Path, cache: Path, quiet: bool) -> None:
+    """Render the scenes and copy NAMES (default: every file) into the goldens.
+
+    Look at every image you accept: a golden is a reference someone has seen.
+    """
+    from . import golden as goldens
+
+    with _render_to_temporary(scenes, cache, quiet) as (loaded, folder):
+        for output in sorted({scene.output for scene in loaded}):
+            produced = goldens.rendered_names(folder / output)
+            wanted = [n for n in names if n in produced] if names else None
+            try:
+                accepted = goldens.accept(folder / output, golden_dir / output, wanted, missing)
+                removed = goldens.prune(golden_dir / output, produced) if prune else []
+            except (PermissionError, FileNotFoundError) as error:
+                click.echo(f"error: {error}", err=True)
+                sys.exit(2)
+            click.echo(f"{golden_dir / output}: accepted {len(accepted)}: {', '.join(accepted) or 'none'}")
+            if removed:
+                click.echo(f"{golden_dir / output}: removed {len(removed)} unused: {', '.join(removed)}")
+            unused = goldens.unused_goldens(golden_dir / output, produced)
+            if unused:
+                click.echo(f"{golden_dir / output}: {len(unused)} goldens no scene produces "
+                           f"(remove with --prune): {', '.join(unused)}")
+        unknown = sorted(set(names) - {n for o in {s.output for s in loaded}
+                                       for n in goldens.rendered_names(folder / o)})
+        if unknown:
+            click.echo(f"error: no scene produces {', '.join(unknown)}", err=True)
+            sys.exit(2)
+
+
+@golden.command()
+@click.option("--report", "report_dir", default=str(DEFAULT_REPORT), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Where failures are explained.")
+@_with_golden_options
+def check(report_dir: Path, scenes: tuple[str, ...], golden_dir: Path, cache: Path, quiet: bool) -> None:
+    """Render the scenes and compare every file with its golden; exit 1 on any difference."""
+    from . import golden as goldens
+
+    failures = []
+    with _render_to_temporary(scenes, cache, quiet) as (loaded, folder):
+        for output in sorted({scene.output for scene in loaded}):
+            names = goldens.rendered_names(folder / output)
+            verdicts = goldens.compare_folders(golden_dir / output, folder / output, names)
+            failing = [v for v in verdicts if not v.ok]
+            page = goldens.write_report(failing, report_dir / output)
+            note = goldens.environment_note(golden_dir / output) if failing else ""
+            failures += [v.line(page, note) for v in failing]
+            unused = goldens.unused_goldens(golden_dir / output, names)
+            failures += [f"{name}: golden that no scene produces (remove: nnfig golden accept --prune)"
+                         for name in unused]
+            click.echo(f"{golden_dir / output}: {len(verdicts) - len(failing)} of {len(verdicts)} match")
+    for line in failures:
+        click.echo(line)
+    sys.exit(1 if failures else 0)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,11 @@
 A run trains exactly as the post does: one sample at a time in dataset order, ``nll_loss`` on
 ``log_softmax``, ``torch.optim.SGD`` with momentum. While it trains it takes *snapshots*.
 
+Two trainers run that loop. ``"torch"`` is the post's code on PyTorch, the reference, at about
+100 µs a step. ``"fast-c"`` (``fast.py`` and the C kernel ``_fastsgd.c``) does the same float32
+operations in the same order, several hundred times faster and without importing torch; it
+trains every run of the linear model when the kernel is built (``trainer_for``).
+
 Epoch convention, used everywhere: snapshot *epoch k* is the state after k full passes over
 the dataset; epoch 0 is the model before any training (for a run with ``from``, the state its
 parent ended in). ``epoch_loss[k - 1]`` is the mean training loss of pass k, what the post's
@@ -17,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import sys
+from importlib import metadata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -33,11 +40,21 @@ Progress = Callable[[int, int], None]
 """Called as progress(epochs_done, epochs_total) while a run trains."""
 
 
+TRAINERS = ("fast-c", "torch")
+
+_HERE = Path(__file__).resolve().parent
+_CODE = ("record.py", "dataset.py", "fast.py", "_fastsgd.c")
+"""The files that determine a recording: the two trainers and the datasets."""
+
+
 def code_version() -> str:
-    """A hash of the code that determines a recording: this module and the datasets."""
+    """A hash of the code that determines a recording (``_CODE``)."""
     digest = hashlib.sha256()
-    for module in (__file__, datasets.__file__):
-        digest.update(Path(module).read_bytes())
+    for name in _CODE:
+        path = _HERE / name
+        digest.update(name.encode() + b"\0")
+        if path.exists():  # _fastsgd.c is not shipped in a wheel
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -109,9 +126,11 @@ class Recording:
 
 
 def library_versions() -> dict[str, str]:
-    import torch
-
-    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}
+    """Without importing torch: the fast trainer never loads it."""
+    torch = sys.modules.get("torch")
+    return {"python": platform.python_version(),
+            "torch": torch.__version__ if torch is not None else metadata.version("torch"),
+            "numpy": np.__version__}
 
 
 # --------------------------------------------------------------------------- training
@@ -138,8 +157,71 @@ def dataset_tensors(name: str):
     return images.reshape(len(images), -1), labels
 
 
-def train(run: Run, parent: Recording | None = None, progress: Progress | None = None) -> Recording:
-    """Train one run (its parent already trained) and return its recording."""
+def trainer_for(run: Run) -> str:
+    """The trainer ``train`` picks for ``run``: "fast-c" when the C kernel covers it, else "torch"."""
+    return "fast-c" if _fast_covers(run) else "torch"
+
+
+def _fast_covers(run: Run) -> bool:
+    from . import fast
+
+    if run.model != "linear" or not fast.available():
+        return False
+    data, targets = dataset_tensors(run.dataset)
+    return (data.ndim == 2 and data.shape[1] == fast.IN_FEATURES and len(targets) > 0
+            and int(targets.min()) >= 0 and int(targets.max()) < fast.OUT_FEATURES)
+
+
+def train(run: Run, parent: Recording | None = None, progress: Progress | None = None,
+          trainer: str | None = None) -> Recording:
+    """Train one run (its parent already trained) and return its recording.
+
+    ``trainer``: "fast-c" or "torch" to force one (tests compare them); None picks with
+    ``trainer_for``.
+    """
+    trainer = trainer_for(run) if trainer is None else trainer
+    if trainer == "fast-c":
+        return _train_fast(run, parent, progress)
+    if trainer != "torch":
+        raise ValueError(f"unknown trainer {trainer!r}; trainers: {', '.join(TRAINERS)}")
+    return _train_torch(run, parent, progress)
+
+
+def _train_fast(run: Run, parent: Recording | None, progress: Progress | None) -> Recording:
+    """The fast trainer: the same steps as ``_train_torch``, no torch import."""
+    from . import fast
+
+    if not fast.available():
+        raise RuntimeError(fast.import_error())
+    data_np, targets_np = dataset_tensors(run.dataset)
+    if parent is None:
+        weights, momentum = fast.initial_weights(run.seed), None
+    else:  # the parent's final weights and SGD momentum buffer, as _continue_from
+        weights, momentum = parent.final_weights, parent.final_momentum
+    epochs = [e for e in run.snapshots if 0 <= e <= run.epochs]
+    snapshots, epoch_loss, final_weights, final_momentum = fast.train_linear(
+        weights, momentum, data_np, targets_np, run.lr, run.momentum, run.epochs, epochs, progress)
+    outputs = fast.log_softmax_outputs(data_np, snapshots)
+    return Recording(
+        config=run.config(),
+        chain=(parent.chain if parent is not None else []) + [run.config()],
+        epochs=np.array(epochs, dtype=np.int64),
+        weights=snapshots,
+        outputs=outputs,
+        loss=np.asarray(fast.nll_loss(outputs, targets_np), dtype=np.float64).reshape(len(epochs)),
+        correct=np.asarray(fast.correct_count(outputs, targets_np), dtype=np.int64).reshape(len(epochs)),
+        epoch_loss=epoch_loss,
+        data=data_np.astype(np.float32),
+        targets=targets_np.astype(np.int64),
+        final_weights=final_weights,
+        final_momentum=final_momentum,
+        meta={"trainer": "fast-c", "code_version": code_version(), "libraries": library_versions(),
+              "epoch_offset": _offset(parent)},
+    )
+
+
+def _train_torch(run: Run, parent: Recording | None, progress: Progress | None) -> Recording:
+    """The reference: the post's loop on PyTorch."""
     import torch
     import torch.nn.functional as F
 

@@ -756,8 +756,9 @@ def animation_frames(rows, captions, style: Style, ranges=(None, None, None),
                      dpi=100) -> list[np.ndarray]:
     """One trinity frame per (data, weights, outputs) in ``rows``, as HxWx3 uint8 arrays.
 
-    One figure is built and its three images and caption are updated per frame
-    (``set_data``, ``set_clim`` where autoscaling), so every frame has the same size.
+    One figure is built and drawn once; per frame only its three images (``set_data``,
+    ``set_clim`` where autoscaling), their frames and the caption are redrawn over a copy
+    of that first drawing (blitting), so every frame has the same size and costs little.
     ``captions[i]`` is frame i's text, e.g. "epoch 12   loss 0.9058   correct 10/10";
     the figure is laid out for the widest caption. ``style.caption`` is not used.
     Default: like :func:`trinity`; with a caption 1095 x 259 px at dpi 100, and
@@ -790,14 +791,24 @@ def animation_frames(rows, captions, style: Style, ranges=(None, None, None),
                 widths.append(cap.get_window_extent(renderer).width)
             cap.set_text(captions[int(np.argmax(widths))])
             _shrinkwrap(fig)
+        # Blit: draw the still parts once, then per frame only the images, their frames
+        # (spines) and the caption over a copy of that background.
+        moving = [*images, *([cap] if cap is not None else [])]
+        for artist in moving:
+            artist.set_animated(True)  # left out of canvas.draw(): the background
         canvas = fig.canvas
+        canvas.draw()
+        background = canvas.copy_from_bbox(fig.bbox)
+        spines = [spine for ax in _axes for spine in ax.spines.values()]
         frames = []
         for snap, text in zip(snaps, captions):
+            canvas.restore_region(background)
             for im, a, r in zip(images, snap, ranges):
                 im.set_data(a)
                 im.set_clim(*_limits(a, r))
             if cap is not None:
                 cap.set_text(text)
-            canvas.draw()
+            for artist in [*images, *spines, *moving[len(images):]]:
+                fig.draw_artist(artist)
             frames.append(np.asarray(canvas.buffer_rgba())[..., :3].copy())
         return frames

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-GIF_PALETTE_SAMPLE = 64
+GIF_PALETTE_SAMPLE = 8
 """At most this many frames feed the GIF's single palette (evenly spaced, first and last included)."""
 
 
@@ -39,12 +39,20 @@ def write_text(path: Path, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 
 
+def json_bytes(value: Any) -> bytes:
+    return (json.dumps(value, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
 def write_json(path: Path, value: Any) -> None:
-    write_text(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
+    write_bytes(path, json_bytes(value))
 
 
 def png_bytes(figure, dpi: int) -> bytes:
-    """Encode a matplotlib Figure as PNG: tight box, no metadata but the size."""
+    """Encode a matplotlib Figure as PNG, with no metadata but the size.
+
+    The renderers lay figures out tightly themselves, so no ``bbox_inches="tight"``: it
+    would draw every figure twice.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     from .render import style_context
@@ -52,8 +60,7 @@ def png_bytes(figure, dpi: int) -> bytes:
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     with style_context():
-        figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.05,
-                       metadata={"Software": None})
+        figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
     return buffer.getvalue()
 
 

@@ -3,20 +3,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from conftest import invoke
 from gif_blocks import read_blocks
 from pipeline import write
 from pipeline.cli import main, progress_line
-
-ROOT = Path(__file__).resolve().parent.parent
-SCENES = ROOT / "scenes"
 
 POST_FILES = (
     ["output_5_0.png", "output_11_0.png", "output_13_0.png", "output_13_1.png", "output_20_0.png",
@@ -28,28 +24,11 @@ POST_FILES = (
     + ["output_50_1.png", "output_50_2.png", "output_51_1.png", "output_51_2.png", "output_53_1.png",
        "output_53_2.png", "VanangamudiMNIST_training_animation.gif"]
 )
-# The 100000-epoch continuation is shortened to keep `make test` fast; `make figures` runs it in full.
-SHORT = ["--set", "runs.B_long.epochs=500", "--set", "runs.B_long.snapshots.every=100"]
 
 
-@pytest.fixture(scope="module")
-def post_render(tmp_path_factory):
-    """Render the post's scenes once (shortened long run) into a temporary output folder."""
-    base = tmp_path_factory.mktemp("post")
-    shutil.copytree(SCENES, base / "scenes")
-    result = invoke(base, ["render", "-q", *SHORT])
-    assert result.exit_code == 0, result.output
-    return base
-
-
-def invoke(cwd: Path, args: list[str]):
-    runner = CliRunner()
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        return runner.invoke(main, args, catch_exceptions=False)
-    finally:
-        os.chdir(old)
+@pytest.fixture
+def post_render(post_project):
+    return post_project
 
 
 def test_post_scenes_write_all_36_files_under_the_posts_names(post_render):
@@ -92,10 +71,10 @@ def test_numbers_files_quote_what_the_post_prints(post_render):
     assert set(run_a["first_snapshot_outputs"]["rows"]) == {f"data[{i}]" for i in range(10)}
 
 
-def test_second_render_reuses_recordings(post_render):
-    result = invoke(post_render, ["render", *SHORT])
+def test_second_render_trains_and_draws_nothing(post_render):
+    result = invoke(post_render, ["render"])
     assert result.exit_code == 0
-    assert "0 runs trained, 4 reused" in result.output
+    assert "0 files drawn, 0 copied from the cache, 44 up to date; runs trained: none" in result.output
 
 
 def test_list_shows_runs_figures_and_files(post_render):
@@ -148,7 +127,8 @@ def test_quiet_prints_nothing_and_default_prints_progress(tmp_path):
     assert quiet.exit_code == 0 and quiet.output == ""
     assert (tmp_path / "output" / "tiny" / "t.png").exists()
     loud = invoke(tmp_path, ["render", "--cache", "other-cache", str(scene)])
-    assert "training run A: 2 epochs" in loud.output and "wrote 1 figures" in loud.output
+    assert "training run A: 2 epochs" in loud.output
+    assert "3 files drawn, 0 copied from the cache, 0 up to date; runs trained: A" in loud.output
 
 
 def test_help_shows_examples():

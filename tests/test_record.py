@@ -7,8 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pipeline.build import load_cached
-from pipeline.record import Recording, train
+from pipeline.cache import Store
+from pipeline.record import Recording
+from pipeline.record import train as record_train
 from pipeline.scene import Run
 from pipeline.write import write_recording
 
@@ -33,6 +34,11 @@ class PostModel(nn.Module):
 
     def forward(self, x):
         return F.log_softmax(self.output_layer(x), dim=1)
+
+
+def train(run, parent=None):
+    """The reference trainer, PyTorch, which these tests hold to the post's own loop."""
+    return record_train(run, parent, trainer="torch")
 
 
 def post_dataset():
@@ -134,12 +140,13 @@ def test_recording_describes_itself_and_round_trips(tmp_path):
 
 
 def test_corrupt_cached_recording_is_rejected(tmp_path):
-    path = tmp_path / "r.npz"
-    write_recording(path, train(run(epochs=1)))
-    assert load_cached(path) is not None
+    store = Store(tmp_path)
+    store.put_recording("k", train(run(epochs=1)))
+    assert store.get_recording("k") is not None
+    path = store.recording_path("k")
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
-    assert load_cached(path) is None
+    assert store.get_recording("k") is None
     path.write_bytes(b"")
-    assert load_cached(path) is None
+    assert store.get_recording("k") is None
