@@ -4,13 +4,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: figures test bench clean distclean venv
+.PHONY: figures test bench golden clean distclean venv
 
 figures: $(STAMP)
 	$(BIN)/nnfig render
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Accept rendered files as goldens (look at each first!): every file, or MISSING=1 for only
+# those without a golden, ONLY="a.png b.png" for named ones, PRUNE=1 to drop orphans.
+golden: $(STAMP)
+	$(BIN)/nnfig golden accept $(if $(MISSING),--missing) $(if $(PRUNE),--prune) $(ONLY)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py

@@ -57,6 +57,8 @@ def steps_per_second() -> tuple[float, float, int, int]:
                    epochs=epochs, snapshots=(0, epochs))
 
     torch_epochs, fast_epochs = 2000, 100_000
+    train(run_b(5), trainer="torch")  # import torch and warm up outside the timing
+    train(run_b(5), trainer="fast-c")
     started = time.perf_counter()
     train(run_b(torch_epochs), trainer="torch")
     torch_rate = torch_epochs * 10 / (time.perf_counter() - started)

@@ -354,7 +354,8 @@ def _draw_all(tasks: list[FileTask], recordings: dict[str, Recording], jobs: int
     label = f"drawing {len(tasks)} files"
     from . import figures as _  # noqa: F401  (import matplotlib once, before forking)
 
-    if jobs <= 1 or len(tasks) <= 1:
+    # Worker processes pay off only when at least two figures can be drawn side by side.
+    if jobs <= 1 or sum(task.spec is not None for task in tasks) <= 1:
         payloads = {}
         for index, task in enumerate(tasks):
             payloads[task] = _draw(index)

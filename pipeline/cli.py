@@ -102,7 +102,7 @@ _set_option = click.option(
 @click.option("--out", "out", default=str(build.DEFAULT_OUTPUT), show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder the scenes' folders go in.")
 @click.option("--cache", "cache", default=str(build.DEFAULT_CACHE), show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Where recordings are kept.")
+              type=click.Path(file_okay=False, path_type=Path), help="The content-hash cache of recordings and drawn files.")
 @_set_option
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
               help="Processes that draw in parallel  [default: the number of cores]")

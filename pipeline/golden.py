@@ -38,8 +38,9 @@ class Limits:
     """At most this fraction of a picture's pixels may differ ..."""
     max_differing_pixels: int = 50
     """... and at most this many, whichever is smaller."""
-    max_pixel_difference: int = 96
-    """No single channel of any pixel may differ by more than this."""
+    max_pixel_difference: int = 128
+    """No single channel of any pixel may differ by more than this: a few edge pixels may
+    shift by up to half the range (antialiasing), but black turning white is a change."""
 
 
 LIMITS = Limits()
