@@ -63,25 +63,28 @@ def draw(spec: FigureSpec, recording: Recording, file_index: int = 0, dpi: int =
     return _DRAWERS[spec.kind](spec, recording, snapshots, dpi)
 
 
+def _captioned(spec: FigureSpec, recording: Recording, snapshot: Snapshot) -> render.Style:
+    return style_of(spec, caption(spec.caption, snapshot, recording.config))
+
+
 def _grid(spec, recording, snapshots, dpi):
     source = snapshots[0].matrix(spec.source)
     glyphs = source.reshape(len(source), *image_shape(recording))
-    return render.glyph_grid(glyphs, spec.rows, spec.cols, style_of(spec),
+    return render.glyph_grid(glyphs, spec.rows, spec.cols, _captioned(spec, recording, snapshots[0]),
                              resolve_range(spec.range_of(spec.source), [source]))
 
 
 def _strips(spec, recording, snapshots, dpi):
     source = snapshots[0].matrix(spec.source)
     labels = spec.labels or tuple(str(label) for label in recording.targets)
-    return render.strips(source, labels, style_of(spec),
+    return render.strips(source, labels, _captioned(spec, recording, snapshots[0]),
                          resolve_range(spec.range_of(spec.source), [source]))
 
 
 def _matrix(spec, recording, snapshots, dpi):
-    snapshot = snapshots[0]
-    source = snapshot.matrix(spec.source)
-    style = style_of(spec, caption(spec.caption, snapshot, recording.config))
-    return render.matrix(source, style, resolve_range(spec.range_of(spec.source), [source]))
+    source = snapshots[0].matrix(spec.source)
+    return render.matrix(source, _captioned(spec, recording, snapshots[0]),
+                         resolve_range(spec.range_of(spec.source), [source]))
 
 
 def _panels(snapshot: Snapshot):
@@ -89,20 +92,19 @@ def _panels(snapshot: Snapshot):
 
 
 def _trinity(spec, recording, snapshots, dpi):
-    snapshot = snapshots[0]
-    style = style_of(spec, caption(spec.caption, snapshot, recording.config))
-    return render.trinity(*_panels(snapshot), style, trinity_ranges(spec, snapshots))
+    return render.trinity(*_panels(snapshots[0]), _captioned(spec, recording, snapshots[0]),
+                          trinity_ranges(spec, snapshots))
 
 
 def _values(spec, recording, snapshots, dpi):
-    snapshot = snapshots[0]
-    style = style_of(spec, caption(spec.caption, snapshot, recording.config))
-    return render.values(*_panels(snapshot), style, trinity_ranges(spec, snapshots))
+    return render.values(*_panels(snapshots[0]), _captioned(spec, recording, snapshots[0]),
+                         trinity_ranges(spec, snapshots))
 
 
 def _stack(spec, recording, snapshots, dpi):
     labels = [caption(spec.row_label, s, recording.config) for s in snapshots]
-    return render.stack([_panels(s) for s in snapshots], labels, style_of(spec),
+    # a caption on a stack speaks of its last snapshot, e.g. "after {epoch} epochs"
+    return render.stack([_panels(s) for s in snapshots], labels, _captioned(spec, recording, snapshots[-1]),
                         trinity_ranges(spec, snapshots))
 
 

@@ -89,6 +89,19 @@ FIGURE_DEFAULTS: dict[str, Any] = {
     "frame_ms": 200,
     "row_label": "epoch {epoch}",
 }
+_COMMON_KEYS = ("kind", "run", "file", "files", "epochs", "cmap", "range", "size", "font_size", "caption")
+_PANEL_KEYS = ("titles", "xlabels", "ylabels", "colorbar", "ticks")
+KIND_KEYS: dict[str, tuple[str, ...]] = {
+    "grid": _COMMON_KEYS + ("source", "rows", "cols", "titles", "colorbar", "ticks"),
+    "strips": _COMMON_KEYS + ("source", "labels", "titles", "xlabels", "ticks"),
+    "matrix": _COMMON_KEYS + ("source",) + _PANEL_KEYS,
+    "trinity": _COMMON_KEYS + _PANEL_KEYS + ("layout",),
+    "values": _COMMON_KEYS + _PANEL_KEYS + ("layout", "decimals", "value_size"),
+    "stack": _COMMON_KEYS + ("titles", "xlabels", "ticks", "row_label"),
+    "animation": _COMMON_KEYS + _PANEL_KEYS + ("layout", "frame_ms"),
+}
+"""The keys each figure kind reads; any other key on a figure of that kind is an error."""
+
 DEFAULT_ANIMATION_CAPTION = "epoch {epoch}   loss {loss:.4f}   correct {correct}/{total}"
 
 MAX_EPOCHS = 10_000_000
@@ -552,6 +565,11 @@ def _parse_figure(index: int, table: Any, runs: dict[str, Run], source: str) -> 
     if run_name not in runs:
         raise check.fail("run", f"no run named '{run_name}' (runs: {', '.join(runs)})")
     run = runs[run_name]
+    for key in table:
+        if key not in KIND_KEYS[kind]:
+            users = [k for k in KINDS if key in KIND_KEYS[k]]
+            raise check.fail(key, f"a {kind} figure has no '{key}' (it is a key of {', '.join(users)}); "
+                                  f"keys of {kind}: {', '.join(KIND_KEYS[kind])}")
     epochs = _parse_figure_epochs(check, kind, run)
     files = _parse_files(check, kind, len(epochs))
     _check_grid(check, kind)

@@ -112,6 +112,9 @@ def test_snapshot_forms(tmp_path):
     (('file = "b.gif"', 'file = "b.gif"\ncaption = "{epok}"'), "figures[1].caption", "unknown field {epok}"),
     (('file = "b.gif"', 'file = "b.gif"\nsize = [100, 2]'), "figures[1].size", "inches between 0.5 and 40"),
     (('file = "b.gif"', 'file = "b.gif"\nframe_ms = 0'), "figures[1].frame_ms", "expected an integer >= 10"),
+    (('run = "A"\nepochs', 'frame_ms = 100\nrun = "A"\nepochs'), "figures[0].frame_ms",
+     "a trinity figure has no 'frame_ms' (it is a key of animation); keys of trinity: "),
+    (('file = "b.gif"', 'file = "b.gif"\ndecimals = 3'), "figures[1].decimals", "(it is a key of values)"),
 ])
 def test_each_bad_value_names_file_key_and_expectation(tmp_path, change, key, expected):
     old, new = change
