@@ -345,7 +345,11 @@ _WORK: list[tuple[FileTask, Recording]] = []
 
 def _draw_all(tasks: list[FileTask], recordings: dict[str, Recording], jobs: int,
               reporter: Reporter) -> dict[FileTask, bytes]:
-    """Draw every task, the slowest first, in up to ``jobs`` processes."""
+    """Draw every task, the slowest first, in up to ``jobs`` processes.
+
+    An animation is split into ``jobs`` runs of frames drawn side by side; the parent puts
+    the frames together and encodes the GIF.
+    """
     if not tasks:
         return {}
     global _WORK
@@ -354,8 +358,9 @@ def _draw_all(tasks: list[FileTask], recordings: dict[str, Recording], jobs: int
     label = f"drawing {len(tasks)} files"
     from . import figures as _  # noqa: F401  (import matplotlib once, before forking)
 
-    # Worker processes pay off only when at least two figures can be drawn side by side.
-    if jobs <= 1 or sum(task.spec is not None for task in tasks) <= 1:
+    pieces = [(index, part) for index, task in enumerate(tasks) for part in _parts(task, jobs)]
+    # Worker processes pay off only when at least two pieces can be drawn side by side.
+    if jobs <= 1 or sum(tasks[index].spec is not None for index, _ in pieces) <= 1:
         payloads = {}
         for index, task in enumerate(tasks):
             payloads[task] = _draw(index)
@@ -364,18 +369,48 @@ def _draw_all(tasks: list[FileTask], recordings: dict[str, Recording], jobs: int
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)),
+    from .write import gif_bytes
+
+    payloads: dict[FileTask, bytes] = {}
+    frames: dict[FileTask, dict[int, list]] = {}
+    with ProcessPoolExecutor(max_workers=min(jobs, len(pieces)),
                              mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = {pool.submit(_draw, index): task for index, task in enumerate(tasks)}
-        payloads = {}
+        futures = {pool.submit(_draw_piece, index, part): (tasks[index], part) for index, part in pieces}
         for future in as_completed(futures):
-            payloads[futures[future]] = future.result()
-            reporter.progress(label, len(payloads), len(tasks))
+            task, part = futures[future]
+            if part is None:
+                payloads[task] = future.result()
+            else:
+                frames.setdefault(task, {})[part[0]] = future.result()
+                if len(frames[task]) == len(_parts(task, jobs)):
+                    ordered = [frame for start in sorted(frames[task]) for frame in frames[task][start]]
+                    payloads[task] = gif_bytes(ordered, task.spec.frame_ms)
+            if task in payloads:
+                reporter.progress(label, len(payloads), len(tasks))
     return payloads
 
 
+def _parts(task: FileTask, jobs: int) -> list[tuple[int, int] | None]:
+    """The frame ranges an animation is drawn in (None: the whole file in one piece)."""
+    if task.spec is None or task.spec.kind != "animation" or jobs <= 1:
+        return [None]
+    count = len(task.spec.epochs)
+    bounds = [round(i * count / jobs) for i in range(jobs + 1)]
+    return [(start, stop) for start, stop in zip(bounds, bounds[1:]) if stop > start]
+
+
+def _draw_piece(index: int, part: tuple[int, int] | None):
+    """A whole file's bytes, or (for a part of an animation) its frames: runs in a worker."""
+    if part is None:
+        return _draw(index)
+    from .figures import draw
+
+    task, recording = _WORK[index]
+    return draw(task.spec, recording, task.file_index, task.scene.dpi, frames=slice(*part))
+
+
 def _draw(index: int) -> bytes:
-    """The bytes of one file: a PNG, a GIF or a numbers file (runs in a worker process)."""
+    """The bytes of one file: a PNG, a GIF or a numbers file."""
     from .figures import draw
     from .numbers import quoted, quoted_text
     from .write import gif_bytes, json_bytes, png_bytes

@@ -54,9 +54,15 @@ def image_shape(recording: Recording) -> tuple[int, int]:
     return images.shape[1], images.shape[2]
 
 
-def draw(spec: FigureSpec, recording: Recording, file_index: int = 0, dpi: int = 100):
-    """The figure (or animation frames) for ``spec.files[file_index]``."""
-    if spec.kind in ("stack", "animation"):
+def draw(spec: FigureSpec, recording: Recording, file_index: int = 0, dpi: int = 100,
+         frames: slice = slice(None)):
+    """The figure (or animation frames) for ``spec.files[file_index]``.
+
+    For an animation, ``frames`` selects which frames to draw (all by default).
+    """
+    if spec.kind == "animation":
+        return _animation(spec, recording, snapshots_of(spec, recording), dpi, frames)
+    if spec.kind == "stack":
         snapshots = snapshots_of(spec, recording)
     else:
         snapshots = [recording.snapshot(spec.epochs[file_index])]
@@ -108,11 +114,11 @@ def _stack(spec, recording, snapshots, dpi):
                         trinity_ranges(spec, snapshots))
 
 
-def _animation(spec, recording, snapshots, dpi):
+def _animation(spec, recording, snapshots, dpi, frames=slice(None)):
     captions = [caption(spec.caption, s, recording.config) for s in snapshots]
     return render.animation_frames([_panels(s) for s in snapshots], captions, style_of(spec),
-                                   trinity_ranges(spec, snapshots), dpi=dpi)
+                                   trinity_ranges(spec, snapshots), dpi=dpi, frames=frames)
 
 
 _DRAWERS = {"grid": _grid, "strips": _strips, "matrix": _matrix, "trinity": _trinity,
-            "values": _values, "stack": _stack, "animation": _animation}
+            "values": _values, "stack": _stack}

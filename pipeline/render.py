@@ -753,7 +753,7 @@ def stack(rows, row_labels, style: Style, ranges=(None, None, None)) -> Figure:
 
 
 def animation_frames(rows, captions, style: Style, ranges=(None, None, None),
-                     dpi=100) -> list[np.ndarray]:
+                     dpi=100, frames: slice = slice(None)) -> list[np.ndarray]:
     """One trinity frame per (data, weights, outputs) in ``rows``, as HxWx3 uint8 arrays.
 
     One figure is built and drawn once; per frame only its three images (``set_data``,
@@ -762,7 +762,8 @@ def animation_frames(rows, captions, style: Style, ranges=(None, None, None),
     ``captions[i]`` is frame i's text, e.g. "epoch 12   loss 0.9058   correct 10/10";
     the figure is laid out for the widest caption. ``style.caption`` is not used.
     Default: like :func:`trinity`; with a caption 1095 x 259 px at dpi 100, and
-    proportionally at other ``dpi``.
+    proportionally at other ``dpi``. ``frames`` draws only those frames, laid out exactly as
+    all of them would be, so that processes can share an animation's frames.
     """
     with style_context():
         snaps = [_three(d, w, o, ranges)[0] for d, w, o in rows]
@@ -800,8 +801,8 @@ def animation_frames(rows, captions, style: Style, ranges=(None, None, None),
         canvas.draw()
         background = canvas.copy_from_bbox(fig.bbox)
         spines = [spine for ax in _axes for spine in ax.spines.values()]
-        frames = []
-        for snap, text in zip(snaps, captions):
+        drawn = []
+        for snap, text in list(zip(snaps, captions))[frames]:
             canvas.restore_region(background)
             for im, a, r in zip(images, snap, ranges):
                 im.set_data(a)
@@ -810,5 +811,5 @@ def animation_frames(rows, captions, style: Style, ranges=(None, None, None),
                 cap.set_text(text)
             for artist in [*images, *spines, *moving[len(images):]]:
                 fig.draw_artist(artist)
-            frames.append(np.asarray(canvas.buffer_rgba())[..., :3].copy())
-        return frames
+            drawn.append(np.asarray(canvas.buffer_rgba())[..., :3].copy())
+        return drawn

@@ -90,16 +90,18 @@ def gif_bytes(frames: Sequence[np.ndarray], frame_ms: int) -> bytes:
 
 
 def _shared_palette(images):
-    """A 256-colour palette computed from a montage of (a sample of) all frames."""
+    """A 256-colour palette from a montage of (a sample of) all frames.
+
+    Every other row and column is enough: the frames are flat cells, text and lines, and a
+    quarter of the pixels makes median cut four times faster.
+    """
     from PIL import Image
 
     count = len(images)
     picks = sorted({round(i * (count - 1) / max(1, GIF_PALETTE_SAMPLE - 1))
                     for i in range(min(count, GIF_PALETTE_SAMPLE))})
-    width, height = images[0].size
-    montage = Image.new("RGB", (width, height * len(picks)))
-    for row, index in enumerate(picks):
-        montage.paste(images[index], (0, row * height))
+    samples = [np.asarray(images[index])[::2, ::2] for index in picks]
+    montage = Image.fromarray(np.ascontiguousarray(np.concatenate(samples)), "RGB")
     return montage.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
 
 

@@ -119,3 +119,17 @@ def test_two_renders_at_once_leave_cache_and_output_whole(post_project, tmp_path
 
     with Image.open(tmp_path / "output" / "twice" / "a.gif") as gif:
         assert gif.n_frames == 31
+
+
+def test_drawing_in_one_process_or_several_gives_the_same_bytes(post_project, tmp_path):
+    """The animation's frames are split across processes with -j 2; -j 1 draws them in one."""
+    out = tmp_path / "serial"
+    result = invoke(post_project, ["render", "-q", "-j", "1", "--out", str(out), "--cache", str(tmp_path / "cache"),
+                                   "scenes/vanangamudimnist_animation.toml"])
+    assert result.exit_code == 0, result.output
+    parallel = invoke(post_project, ["render", "-q", "-j", "2", "--force", "--out", str(tmp_path / "parallel"),
+                                     "--cache", str(tmp_path / "cache2"), "scenes/vanangamudimnist_animation.toml"])
+    assert parallel.exit_code == 0, parallel.output
+    for folder in (out, tmp_path / "parallel"):
+        assert (folder / "vanangamudimnist" / GIF).read_bytes() == (
+            post_project / "output" / "vanangamudimnist" / GIF).read_bytes()

@@ -167,3 +167,34 @@ def test_same_scene_same_bytes(tmp_path):
     with Image.open(tmp_path / "one/tiny/v.png") as image:
         assert set(image.info) <= {"dpi"}  # no Software, no timestamps
     assert np.asarray(Image.open(tmp_path / "one/tiny/a.gif").convert("RGB")).std() > 0
+
+
+class FakeStream:
+    def __init__(self, tty: bool):
+        self.tty, self.text = tty, ""
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, text: str) -> None:
+        self.text += text
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_is_a_live_bar_on_a_terminal_a_few_lines_elsewhere_and_nothing_with_q():
+    from pipeline.cli import TerminalReporter
+
+    streams = {"tty": FakeStream(True), "pipe": FakeStream(False), "quiet": FakeStream(True)}
+    reporters = {"tty": TerminalReporter(False, streams["tty"]), "pipe": TerminalReporter(False, streams["pipe"]),
+                 "quiet": TerminalReporter(True, streams["quiet"])}
+    for reporter in reporters.values():
+        for done in range(0, 100_001, 500):
+            reporter.progress("run B_long", done, 100_000)
+    bar = streams["tty"].text
+    assert bar.startswith("\rrun B_long  [") and bar.count("\n") == 1 and bar.endswith("\n")
+    assert "[" + "#" * 24 + "]  100000/100000" in bar.rsplit("\r", 1)[1]  # redrawn in place, ended once
+    lines = streams["pipe"].text.strip().splitlines()
+    assert 1 <= len(lines) <= 4 and "\r" not in streams["pipe"].text and lines[-1].startswith("run B_long  [####")
+    assert streams["quiet"].text == ""
