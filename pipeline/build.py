@@ -24,7 +24,7 @@ from typing import Any
 from . import dataset as datasets
 from .cache import Store, file_sha256, sha256
 from .record import Recording, code_version, trainer_for
-from .scene import FigureSpec, Run, Scene, SceneError, apply_override, override_targets, parse_scene, read_toml
+from .scene import FigureSpec, Run, Scene, SceneError, load_scene, override_targets, read_toml
 from .write import write_bytes
 
 DEFAULT_SCENES = Path("scenes")
@@ -76,13 +76,7 @@ def load_scenes(paths: list[Path], overrides: list[str] | tuple[str, ...] = ()) 
             key = override.partition("=")[0]
             names = ", ".join(str(p) for p in paths)
             raise SceneError(f"--set {override}", key, f"no scene has this key's table (scenes: {names})")
-    scenes = []
-    for path, raw in raws:
-        applied = [o for o in overrides if override_targets(raw, o)]
-        for override in applied:
-            apply_override(raw, override, str(path))
-        source = f"{path} (with --set {' --set '.join(applied)})" if applied else str(path)
-        scenes.append(parse_scene(raw, path, source))
+    scenes = [load_scene(path, [o for o in overrides if override_targets(raw, o)], raw) for path, raw in raws]
     _check_collisions(scenes)
     return scenes
 
@@ -356,11 +350,11 @@ def _draw_all(tasks: list[FileTask], recordings: dict[str, Recording], jobs: int
     tasks = sorted(tasks, key=lambda task: -task.cost)
     _WORK = [(task, recordings[task.made_from["recording"]]) for task in tasks]
     label = f"drawing {len(tasks)} files"
-    from . import figures as _  # noqa: F401  (import matplotlib once, before forking)
+    from . import figures as _figures  # noqa: F401  (import matplotlib once, before forking)
 
     pieces = [(index, part) for index, task in enumerate(tasks) for part in _parts(task, jobs)]
     # Worker processes pay off only when at least two pieces can be drawn side by side.
-    if jobs <= 1 or sum(tasks[index].spec is not None for index, _ in pieces) <= 1:
+    if jobs <= 1 or sum(tasks[index].spec is not None for index, _part in pieces) <= 1:
         payloads = {}
         for index, task in enumerate(tasks):
             payloads[task] = _draw(index)

@@ -154,7 +154,7 @@ def list_(scenes: tuple[str, ...], out: Path, overrides: tuple[str, ...]) -> Non
             files = ", ".join(figure.files) if len(figure.files) <= 3 else \
                 f"{figure.files[0]} … {figure.files[-1]} ({len(figure.files)} files)"
             click.echo(f"    [{figure.index}] {figure.kind} of run {figure.run} at epoch {epochs}: {files}")
-        click.echo(f"  numbers: " + ", ".join(f"numbers_{name}.txt/.json" for name in scene.runs))
+        click.echo("  numbers: " + ", ".join(f"numbers_{name}.txt/.json" for name in scene.runs))
 
 
 DEFAULT_GOLDEN = Path("tests/golden")

@@ -31,7 +31,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import dataset as datasets
-from .scene import Run, Scene
+from .scene import Run
 
 FORMAT = 1
 EPOCH_CONVENTION = "epoch k = state after k full passes; epoch 0 = before training (or the parent's final state)"
@@ -312,11 +312,3 @@ def _offset(parent: Recording | None) -> int:
     if parent is None:
         return 0
     return int(parent.meta.get("epoch_offset", 0)) + int(parent.config["epochs"])
-
-
-def train_scene_run(scene: Scene, name: str, trained: dict[str, Recording],
-                    progress: Progress | None = None) -> Recording:
-    """Train ``name`` given its already-trained ancestors in ``trained``."""
-    run = scene.runs[name]
-    parent = trained[run.start] if run.start is not None else None
-    return train(run, parent, progress)

@@ -200,11 +200,12 @@ class Scene:
 # --------------------------------------------------------------------------- loading
 
 
-def load_scene(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scene:
-    """Read, override and validate one scene file."""
+def load_scene(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
+               raw: dict[str, Any] | None = None) -> Scene:
+    """Read (unless ``raw`` is given), override and validate one scene file."""
     path = Path(path)
     source = str(path)
-    raw = read_toml(path)
+    raw = read_toml(path) if raw is None else raw
     for override in overrides:
         apply_override(raw, override, source)
     if overrides:

@@ -35,10 +35,6 @@ def write_bytes(path: Path, payload: bytes) -> None:
         raise
 
 
-def write_text(path: Path, text: str) -> None:
-    write_bytes(path, text.encode("utf-8"))
-
-
 def json_bytes(value: Any) -> bytes:
     return (json.dumps(value, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
@@ -62,10 +58,6 @@ def png_bytes(figure, dpi: int) -> bytes:
     with style_context():
         figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
     return buffer.getvalue()
-
-
-def write_png(path: Path, figure, dpi: int) -> None:
-    write_bytes(path, png_bytes(figure, dpi))
 
 
 def gif_bytes(frames: Sequence[np.ndarray], frame_ms: int) -> bytes:
@@ -103,10 +95,6 @@ def _shared_palette(images):
     samples = [np.asarray(images[index])[::2, ::2] for index in picks]
     montage = Image.fromarray(np.ascontiguousarray(np.concatenate(samples)), "RGB")
     return montage.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-
-
-def write_gif(path: Path, frames: Sequence[np.ndarray], frame_ms: int) -> None:
-    write_bytes(path, gif_bytes(frames, frame_ms))
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
