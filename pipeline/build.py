@@ -357,7 +357,7 @@ def _draw_all(tasks: list[FileTask], recordings: dict[str, Recording], jobs: int
     if jobs <= 1 or sum(tasks[index].spec is not None for index, _part in pieces) <= 1:
         payloads = {}
         for index, task in enumerate(tasks):
-            payloads[task] = _draw(index)
+            payloads[task] = _explained(task, _draw, index)
             reporter.progress(label, index + 1, len(tasks))
         return payloads
     import multiprocessing
@@ -372,16 +372,29 @@ def _draw_all(tasks: list[FileTask], recordings: dict[str, Recording], jobs: int
         futures = {pool.submit(_draw_piece, index, part): (tasks[index], part) for index, part in pieces}
         for future in as_completed(futures):
             task, part = futures[future]
+            result = _explained(task, future.result)
             if part is None:
-                payloads[task] = future.result()
+                payloads[task] = result
             else:
-                frames.setdefault(task, {})[part[0]] = future.result()
+                frames.setdefault(task, {})[part[0]] = result
                 if len(frames[task]) == len(_parts(task, jobs)):
                     ordered = [frame for start in sorted(frames[task]) for frame in frames[task][start]]
                     payloads[task] = gif_bytes(ordered, task.spec.frame_ms)
             if task in payloads:
                 reporter.progress(label, len(payloads), len(tasks))
     return payloads
+
+
+def _explained(task: FileTask, call, *args):
+    """``call(*args)``, with a renderer's refusal (a figure too small for its size, say) turned
+    into the one-line error of the figure's scene key instead of a traceback."""
+    try:
+        return call(*args)
+    except ValueError as error:
+        key = task.spec.key if task.spec is not None else f"runs.{task.run}"
+        if task.spec is not None and task.spec.size is not None and "size" in str(error):
+            key += ".size"
+        raise SceneError(str(task.scene.path), key, f"cannot draw {task.path.name}: {error}") from None
 
 
 def _parts(task: FileTask, jobs: int) -> list[tuple[int, int] | None]:

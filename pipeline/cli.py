@@ -123,7 +123,10 @@ def render(scenes: tuple[str, ...], out: Path, cache: Path, overrides: tuple[str
             click.echo(line)
         return
     started = time.perf_counter()
-    result = build.render_scenes(loaded, out, cache, reporter, jobs=jobs, force=force)
+    try:
+        result = build.render_scenes(loaded, out, cache, reporter, jobs=jobs, force=force)
+    except SceneError as error:  # found only while drawing; nothing was written to the output
+        _fail(error)
     trained = ", ".join(result.trained) or "none"
     reporter.info(f"done in {time.perf_counter() - started:.1f} s: {result.drawn} files drawn, "
                   f"{result.copied} copied from the cache, {result.fresh} up to date; runs trained: {trained}")
@@ -173,7 +176,10 @@ def _render_to_temporary(scenes: tuple[str, ...], cache: Path, quiet: bool):
         except SceneError as error:
             _fail(error)
         with tempfile.TemporaryDirectory(prefix="nnfig-golden-") as folder:
-            build.render_scenes(loaded, Path(folder), cache, TerminalReporter(quiet))
+            try:
+                build.render_scenes(loaded, Path(folder), cache, TerminalReporter(quiet))
+            except SceneError as error:
+                _fail(error)
             yield loaded, Path(folder)
 
     return rendered()

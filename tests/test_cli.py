@@ -96,6 +96,9 @@ BAD_INPUTS = [
     (["render", "--set", "runs.Z.lr=1"], "no scene has this key's table"),
     (["render", "--set", "runs.B.lr"], "expected KEY=VALUE"),
     (["list", "--set", "figures[0].cmap=virids"], "(did you mean 'viridis'?)"),
+    # found only while drawing: still one line, and nothing written
+    (["render", "--set", "figures[1].size=[0.6, 0.6]"],
+     "figures[1].size: cannot draw output_11_0.png: figure size (0.6, 0.6) is too small for this figure"),
 ]
 
 
