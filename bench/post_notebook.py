@@ -4,7 +4,7 @@ Only what no longer runs on today's libraries is changed: no ``Variable``, ``los
 for ``loss.data[0]``, an explicit ``dim=1`` for ``log_softmax``, ``.item()`` on counts, and
 ``show()`` becomes what the notebook's inline backend does: save a tight PNG, then close.
 ``--long-epochs N`` runs the 100000-epoch cell for N epochs instead (bench.py scales it).
-Prints the seconds spent in the long cell and in everything else.
+Prints the seconds the long cell spends in ``train()``, the part that grows with its epochs.
 """
 from __future__ import annotations
 
@@ -162,10 +162,14 @@ def main(long_epochs: int) -> None:
         test_and_print(model, dataset)
         values_figure(model, dataset, 2, 16)
 
+    training_seconds = [0.0]  # time inside train(), which is what grows with the epochs
+
     def train_epochs(epochs, model, optim, dataset, print_every=10):
         snaps = []
         for epoch in range(epochs + 1):
+            started = time.perf_counter()
             avg_loss = train(model, optim, dataset)
+            training_seconds[0] += time.perf_counter() - started
             if not epoch % print_every:
                 snaps.append(test_and_print(model, dataset))
         return snaps
@@ -182,9 +186,9 @@ def main(long_epochs: int) -> None:
             grid[i * 3 + j].tick_params(axis="both", which="both", length=0, labelsize=0)
     show()
 
-    started = time.perf_counter()
+    training_seconds[0] = 0.0
     snaps = train_epochs(long_epochs, model, optimizer, dataset, print_every=max(1, long_epochs // 5))
-    long_cell = time.perf_counter() - started
+    long_training = training_seconds[0]
 
     test_and_print(model, dataset)
     values_figure(model, dataset, 2, 16)
@@ -201,7 +205,7 @@ def main(long_epochs: int) -> None:
             grid[i].matshow(Image.fromarray(image.reshape(5, 5)), vmin=-10, vmax=10)
             grid[i].tick_params(axis="both", which="both", length=0, labelsize=0)
         show()
-    print(f"long_cell_seconds={long_cell:.3f}")
+    print(f"long_training_seconds={long_training:.3f}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,16 @@ def test_colormap_list_matches_matplotlib():
     import matplotlib
 
     assert set(COLORMAPS) == set(matplotlib.colormaps)
+
+
+def test_the_readme_scene_is_valid_and_its_reference_lists_every_key():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## A complete small scene", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    scene = load_scene(ROOT / "scenes" / "tiny.toml", raw=tomllib.loads(block))
+    assert [f.kind for f in scene.figures] == ["trinity", "values", "animation"]
+    assert scene.runs["fast"].snapshots == (0, 10, 20, 30)
+    from pipeline.scene import FIGURE_DEFAULTS, KINDS, RUN_DEFAULTS, SCENE_DEFAULTS
+
+    reference = readme.split("## Scene reference", 1)[1]
+    for key in [*SCENE_DEFAULTS, *RUN_DEFAULTS, *FIGURE_DEFAULTS, *KINDS]:
+        assert f"`{key}`" in reference, key
