@@ -1,7 +1,9 @@
 """The command line: a thin layer that turns arguments into calls of ``pipeline.build``."""
 from __future__ import annotations
 
+import contextlib
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -164,25 +166,19 @@ DEFAULT_GOLDEN = Path("tests/golden")
 DEFAULT_REPORT = Path("tests/failures")
 
 
+@contextlib.contextmanager
 def _render_to_temporary(scenes: tuple[str, ...], cache: Path, quiet: bool):
     """Render the scenes (through the cache) into a temporary folder; yields (scenes, folder)."""
-    import contextlib
-    import tempfile
-
-    @contextlib.contextmanager
-    def rendered():
+    try:
+        loaded = build.load_scenes(build.find_scenes(scenes))
+    except SceneError as error:
+        _fail(error)
+    with tempfile.TemporaryDirectory(prefix="nnfig-golden-") as folder:
         try:
-            loaded = build.load_scenes(build.find_scenes(scenes))
+            build.render_scenes(loaded, Path(folder), cache, TerminalReporter(quiet))
         except SceneError as error:
             _fail(error)
-        with tempfile.TemporaryDirectory(prefix="nnfig-golden-") as folder:
-            try:
-                build.render_scenes(loaded, Path(folder), cache, TerminalReporter(quiet))
-            except SceneError as error:
-                _fail(error)
-            yield loaded, Path(folder)
-
-    return rendered()
+        yield loaded, Path(folder)
 
 
 @main.group()

@@ -573,7 +573,7 @@ def _parse_figure(index: int, table: Any, runs: dict[str, Run], source: str) -> 
                                   f"keys of {kind}: {', '.join(KIND_KEYS[kind])}")
     epochs = _parse_figure_epochs(check, kind, run)
     files = _parse_files(check, kind, len(epochs))
-    _check_grid(check, kind)
+    _check_grid(check, kind, run)
     layout_default = "column" if kind == "values" else "row"
     return FigureSpec(
         index=index, kind=kind, run=run_name, files=files, epochs=epochs,
@@ -664,11 +664,13 @@ def _parse_source(check: _Checker, kind: str) -> str:
     return source
 
 
-def _check_grid(check: _Checker, kind: str) -> None:
+def _check_grid(check: _Checker, kind: str, run: Run) -> None:
+    """A grid needs a cell for every image of its run's dataset."""
     if kind == "grid":
         rows, cols = check.integer("rows", 1, 100), check.integer("cols", 1, 100)
-        if rows * cols < 10:
-            raise check.fail("cols", f"a {rows}×{cols} grid holds {rows * cols} glyphs, expected room for 10")
+        count = len(datasets.load(run.dataset)[1])
+        if rows * cols < count:
+            raise check.fail("cols", f"a {rows}×{cols} grid holds {rows * cols} glyphs, expected room for {count}")
 
 
 def _parse_range(check: _Checker, key: str, value: Any) -> Range:
